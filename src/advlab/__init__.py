@@ -1,0 +1,8 @@
+"""advlab: adversarial learning for vision (GANs and unsupervised domain adaptation)."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("advlab")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"

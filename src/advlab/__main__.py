@@ -1,0 +1,3 @@
+from advlab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""`advlab train uda` and `advlab train gan`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from advlab.config import build_config, dump_yaml, parse_set_items, preset_names, read_yaml_mapping
+from advlab.errors import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train", help="train a domain adaptation model or a GAN")
+    kinds = train.add_subparsers(dest="train_kind", metavar="KIND", parser_class=type(train))
+    train.set_defaults(handler=lambda args: train.print_help() or 2)
+
+    uda = kinds.add_parser("uda", help="unsupervised domain adaptation on digits (source-only, dann, dan, target-only)")
+    uda.add_argument("--source", help="source domain (see 'advlab data list') or a folder with train.csv/test.csv")
+    uda.add_argument("--target", help="target domain or folder")
+    uda.add_argument("--method", help="source-only | dann | dan | target-only")
+    uda.add_argument("--model", help="network (default: seed, the reference DANN/DAN digit networks)")
+    uda.add_argument("--data-root", help="folder with the on-disk datasets (usps, mnistm, svhn, mnist)")
+    uda.add_argument("--steps", type=int, help="number of optimiser steps")
+    add_common_run_options(uda)
+    uda.set_defaults(handler=run_train_uda)
+
+    try:
+        from advlab.cli import train_gan
+    except ModuleNotFoundError as error:
+        if error.name != "advlab.cli.train_gan":
+            raise
+    else:
+        train_gan.register(kinds)
+
+
+def add_common_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="YAML file or packaged preset name; flags and --set override it")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="override one option (repeatable), e.g. --set lr=3e-4")
+    parser.add_argument("--seed", type=int, help="random seed of the run")
+    parser.add_argument("--out", help="run folder to create (default: runs/NNNNN-<description>)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last.pt with its saved config")
+    parser.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
+
+
+def resolve_uda_config(args: argparse.Namespace):
+    """Resolve defaults <- preset or --config <- flags <- --set into a checked UDAConfig."""
+    from advlab.training.uda_config import UDAConfig
+
+    flags = {
+        "source": args.source, "target": args.target, "method": args.method, "model": args.model,
+        "data_root": args.data_root, "steps": args.steps, "seed": args.seed,
+    }
+    flags = {key: value for key, value in flags.items() if value is not None}
+    preset = args.config
+    if preset is None and "source" in flags and "target" in flags:
+        candidate = f"uda-{flags['source']}-{flags['target']}"
+        if candidate in preset_names():
+            preset = candidate
+    layers = [read_yaml_mapping(preset) if preset else {}, flags, parse_set_items(args.sets)]
+    return build_config(UDAConfig, *layers), preset
+
+
+def run_train_uda(args: argparse.Namespace) -> int:
+    from advlab import runs
+    from advlab.training.uda import train_uda
+    from advlab.training.uda_config import UDAConfig
+
+    if args.resume:
+        extra = [flag for flag, value in (("--source", args.source), ("--target", args.target), ("--method", args.method),
+                 ("--model", args.model), ("--config", args.config), ("--seed", args.seed), ("--steps", args.steps),
+                 ("--out", args.out)) if value is not None]
+        if extra:
+            raise UserError(f"--resume continues a run with its saved config, so {', '.join(extra)} cannot be given with it")
+        run_dir = runs.require_run_dir(args.resume)
+        if not (run_dir / runs.LAST_CHECKPOINT).exists():
+            raise UserError(f"{run_dir} has no {runs.LAST_CHECKPOINT} to resume from: start the run again without --resume")
+        config = build_config(UDAConfig, runs.read_run_config(run_dir), parse_set_items(args.sets))
+        train_uda(config, run_dir, resume=True)
+        return 0
+
+    if args.source is None and args.config is None:
+        raise UserError("give --source and --target (see 'advlab data list') or a --config preset")
+    config, preset = resolve_uda_config(args)
+    if args.dry_run:
+        print(f"# preset: {preset or 'none'}")
+        print(dump_yaml(config), end="")
+        return 0
+    run_dir = runs.prepare_new_run_dir(args.out, f"uda-{config.method}-{Path(config.source).name}-{Path(config.target).name}")
+    train_uda(config, run_dir)
+    print(run_dir)
+    return 0

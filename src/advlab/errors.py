@@ -1,0 +1,12 @@
+"""User-facing errors.
+
+A `UserError` is bad input that the user can fix: a missing path, a malformed CSV, an unknown name,
+an invalid option. The command line prints its message as one line and exits with status 2; every
+other exception is a bug and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """Bad input: the message names the value and says what to do."""
+
+    exit_status = 2

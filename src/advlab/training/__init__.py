@@ -1,0 +1,1 @@
+"""Training loops and what they share: device and precision, distributed context, sampling, progress."""
