@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 
 from advlab.config import build_config, dump_yaml, parse_set_items, preset_names, read_yaml_mapping
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     uda.set_defaults(handler=run_train_uda)
 
     try:
-        from advlab.cli import train_gan
+        train_gan = importlib.import_module("advlab.cli.train_gan")
     except ModuleNotFoundError as error:
         if error.name != "advlab.cli.train_gan":
             raise

@@ -1,0 +1,1 @@
+"""Losses: gradient reversal and MMD for domain adaptation, adversarial losses for GANs."""

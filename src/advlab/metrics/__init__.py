@@ -1,0 +1,1 @@
+"""Metrics: classification accuracy and confusion matrices; feature-space Frechet distance and KID for GANs."""
