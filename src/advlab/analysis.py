@@ -41,7 +41,7 @@ def evaluate_uda_run(run_dir: Path, domains: list[str] | None = None, *, split: 
             "step": int(state["step"]),
             "num_images": len(dataset),
             "accuracy": float(confusion.diag().sum() / confusion.sum()),
-            "per_class_accuracy": [None if np.isnan(v) else round(float(v), 4) for v in per_class_accuracy(confusion)],
+            "per_class_accuracy": [None if np.isnan(v) else round(v, 4) for v in per_class_accuracy(confusion).tolist()],
             "confusion_matrix": confusion.tolist(),
         }
     path = run_dir / "eval.json"
