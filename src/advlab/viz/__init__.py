@@ -1,0 +1,1 @@
+"""Figures: sample grids and plots."""
