@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 from pathlib import Path
 
 from advlab.config import build_config, dump_yaml, parse_set_items, preset_names, read_yaml_mapping
@@ -86,7 +87,35 @@ def run_train_uda(args: argparse.Namespace) -> int:
         print(f"# preset: {preset or 'none'}")
         print(dump_yaml(config), end="")
         return 0
-    run_dir = runs.prepare_new_run_dir(args.out, f"uda-{config.method}-{Path(config.source).name}-{Path(config.target).name}")
+    description = f"uda-{config.method}-{Path(config.source).name}-{Path(config.target).name}"
+    run_dir = prepare_run_dir_on_rank0(args.out, description, config.device)
     train_uda(config, run_dir)
-    print(run_dir)
+    if is_main_process():
+        print(run_dir)
     return 0
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", 0)) == 0
+
+
+def prepare_run_dir_on_rank0(out: str | None, description: str, device: str) -> Path:
+    """Create the run folder on rank 0 alone and share its path, so ranks never race or disagree on numbering."""
+    from advlab import runs
+    from advlab.training.runtime import init_distributed
+
+    context = init_distributed(device)
+    if not context.enabled:
+        return runs.prepare_new_run_dir(out, description)
+    import torch.distributed as dist
+
+    shared: list[object] = [None]
+    if context.is_main:
+        try:
+            shared[0] = runs.prepare_new_run_dir(out, description)
+        except UserError as error:
+            shared[0] = error
+    dist.broadcast_object_list(shared, src=0)
+    if isinstance(shared[0], UserError):
+        raise shared[0]
+    return Path(shared[0])

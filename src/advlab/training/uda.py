@@ -29,6 +29,7 @@ from advlab.training.runtime import (
     resolve_precision,
 )
 from advlab.training.sampling import EpochBatchSampler
+from advlab.training.sync_batchnorm import convert_sync_batchnorm
 from advlab.training.uda_config import UDAConfig
 
 RESULTS_FILE = "results.json"
@@ -95,7 +96,8 @@ class UDATrainer:
         torch.manual_seed(config.seed)  # identical initial weights on every rank
         self.model = build_uda_model(config.model, config.method, dropout=config.dropout).to(self.device, memory_format=self.memory_format)
         if self.dist.enabled:
-            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if self.device.type == "cuda" else self.model
+            # Each domain's BatchNorm statistics cover the whole global batch, as in one process.
+            self.model = convert_sync_batchnorm(self.model, self.device)
         objective: nn.Module = UDAObjective(self.model, config.method, config.trade_off)
         if self.dist.enabled:
             device_ids = [self.device.index] if self.device.type == "cuda" else None

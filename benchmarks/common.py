@@ -1,0 +1,77 @@
+"""Shared helpers of the benchmarks: machine description, matmul rate, timing and PNG datasets."""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def machine_description() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{model}, {torch.get_num_threads()} threads, {gpu}; Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def matmul_flops_per_second(dtype: torch.dtype, *, device: torch.device, size: int = 2048, seconds: float = 2.0) -> float:
+    """Sustained rate of square matrix multiplications (2 n^3 FLOP each) in `dtype`."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    for _ in range(2):
+        a @ b
+    synchronize(device)
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        a @ b
+        count += 1
+    synchronize(device)
+    return 2 * size**3 * count / (time.perf_counter() - started)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def write_png_folder(images: torch.Tensor, labels: torch.Tensor, folder: Path) -> list[tuple[Path, int]]:
+    """Write uint8 (N, 3, H, W) images as PNG files and return (path, label) pairs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    items = []
+    for index, (image, label) in enumerate(zip(images, labels.tolist())):
+        path = folder / f"{index:05d}.png"
+        Image.fromarray(np.ascontiguousarray(image.permute(1, 2, 0).numpy())).save(path)
+        items.append((path, label))
+    return items
+
+
+class PNGDataset(torch.utils.data.Dataset):
+    """What tutorial scripts do: open each PNG with PIL on every access and convert it to a float tensor."""
+
+    def __init__(self, items: list[tuple[Path, int]]):
+        from torchvision import transforms
+
+        self.items = items
+        self.transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int):
+        path, label = self.items[index]
+        return self.transform(Image.open(path).convert("RGB")), label
+
+
+def endless(loader):
+    while True:
+        yield from loader
