@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from advlab import runs
 from advlab.config import config_to_dict, dump_yaml
@@ -28,6 +26,7 @@ from advlab.training.runtime import (
     resolve_device,
     resolve_precision,
 )
+from advlab.training.progress import IntervalLog
 from advlab.training.sampling import EpochBatchSampler
 from advlab.training.sync_batchnorm import convert_sync_batchnorm
 from advlab.training.uda_config import UDAConfig
@@ -215,84 +214,54 @@ def train_uda(config: UDAConfig, run_dir: Path, *, resume: bool = False, data: D
     elif is_main:
         runs.atomic_write_text(run_dir / runs.CONFIG_FILE, dump_yaml(config))
 
-    metrics = runs.MetricsLog(run_dir / runs.METRICS_FILE, resume_step=resume_step, enabled=is_main)
-    tensorboard = _tensorboard_writer(run_dir, is_main)
+    log = IntervalLog(run_dir, total_steps=config.steps, start_step=trainer.step, images_per_step=2 * config.batch_size,
+                      resume_step=resume_step, is_main=is_main, logger=logger, description=config.method, show_progress=show_progress)
     logger.info(
         "training %s: %s -> %s, %d steps, batch %d per domain, device %s, precision %s, %d process(es)",
         config.method, config.source, config.target, config.steps, config.batch_size, trainer.device,
         "bf16" if trainer.amp_dtype else "fp32", dist_ctx.world_size,
     )
 
-    use_bar = is_main and (sys.stderr.isatty() if show_progress is None else show_progress)
-    bar = tqdm(total=config.steps, initial=trainer.step, desc=f"{config.method}", disable=not use_bar, dynamic_ncols=True)
     started = time.perf_counter()
-    window_start, window_step = started, trainer.step
-    sums: dict[str, torch.Tensor] = {}
     while trainer.step < config.steps:
-        terms = trainer.train_step()
-        for name, value in terms.items():
-            sums[name] = sums.get(name, 0) + value
-        bar.update(1)
+        log.add(trainer.train_step())
         step = trainer.step
 
         if step % config.log_every == 0 or step == config.steps:
-            # One host synchronisation per logging interval.
-            count = step - window_step
-            means = {name: float(total) / count for name, total in sums.items()}
+            means = log.interval_means(step)
             _finite_or_stop(means, step, run_dir)
-            now = time.perf_counter()
-            images_per_s = count * config.batch_size * 2 / max(now - window_start, 1e-9)
-            record = {"step": step, **means, "lr": trainer.learning_rate(step / config.steps), "images_per_s": images_per_s}
-            metrics.write(record)
-            if tensorboard:
-                for name, value in record.items():
-                    if name != "step":
-                        tensorboard.add_scalar(f"train/{name}", value, step)
-            if use_bar:
-                bar.set_postfix(loss=f"{means['loss']:.3f}", img_s=f"{images_per_s:.0f}")
-            elif is_main:
-                logger.info("step %d/%d loss %.4f (%s) %.0f img/s", step, config.steps, means["loss"],
-                            ", ".join(f"{k} {v:.3f}" for k, v in means.items() if k != "loss"), images_per_s)
-            sums, window_start, window_step = {}, now, step
+            log.write_interval(step, means, {"lr": trainer.learning_rate(step / config.steps)})
 
         if config.eval_every and step % config.eval_every == 0 and step != config.steps and is_main:
             scores = trainer.evaluate()
-            metrics.write({"step": step, **{f"eval/{k}": v for k, v in scores.items()}})
+            log.write_evaluation(step, scores)
             logger.info("step %d: source test accuracy %.4f, target test accuracy %.4f", step, scores["source_test_acc"], scores["target_test_acc"])
 
         if (step % config.checkpoint_every == 0 or step == config.steps) and is_main:
             runs.atomic_torch_save(trainer.state_dict(), run_dir / runs.LAST_CHECKPOINT)
-    bar.close()
 
     results: dict[str, Any] = {}
     if is_main:
-        scores = trainer.evaluate()
-        wall = time.perf_counter() - started
-        metrics.write({"step": trainer.step, **{f"eval/{k}": v for k, v in scores.items()}})
-        runs.atomic_torch_save(trainer.final_model_state(), run_dir / runs.FINAL_MODEL)
-        results = {
-            "method": config.method, "source": config.source, "target": config.target, "seed": config.seed,
-            "steps": trainer.step, **scores, "train_seconds": round(wall, 1),
-        }
-        runs.atomic_write_text(run_dir / RESULTS_FILE, _json(results))
-        logger.info("done: source test accuracy %.4f, target test accuracy %.4f (%s)", scores["source_test_acc"], scores["target_test_acc"], run_dir)
-        if tensorboard:
-            tensorboard.close()
+        results = _finish_run(trainer, run_dir, log, logger, time.perf_counter() - started)
+    log.close()
     return results
 
 
-def _tensorboard_writer(run_dir: Path, is_main: bool):
-    if not is_main:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(log_dir=str(run_dir / "tb"))
-
-
-def _json(data: dict[str, Any]) -> str:
+def _finish_run(trainer: UDATrainer, run_dir: Path, log: IntervalLog, logger, wall_seconds: float) -> dict[str, Any]:
+    """Evaluate the final model, save model.pt and results.json, and return the results."""
     import json
 
-    return json.dumps(data, indent=2) + "\n"
+    config = trainer.config
+    scores = trainer.evaluate()
+    log.write_evaluation(trainer.step, scores)
+    runs.atomic_torch_save(trainer.final_model_state(), run_dir / runs.FINAL_MODEL)
+    results = {
+        "method": config.method, "source": config.source, "target": config.target, "seed": config.seed,
+        "steps": trainer.step, **scores, "train_seconds": round(wall_seconds, 1),
+    }
+    runs.atomic_write_text(run_dir / RESULTS_FILE, json.dumps(results, indent=2) + "\n")
+    logger.info("done: source test accuracy %.4f, target test accuracy %.4f (%s)", scores["source_test_acc"], scores["target_test_acc"], run_dir)
+    return results
 
 
 def load_trained_model(run_dir: Path, *, prefer_final: bool = True) -> tuple[DigitClassifierNet, UDAConfig, dict[str, Any]]:
