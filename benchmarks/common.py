@@ -75,3 +75,29 @@ class PNGDataset(torch.utils.data.Dataset):
 def endless(loader):
     while True:
         yield from loader
+
+
+def count_flops(step) -> int:
+    """FLOPs of one call of `step` (forward and backward), from torch.utils.flop_counter's formulas.
+
+    FlopCounterMode itself cannot run the WGAN-GP step: its per-module tracking hooks fail inside
+    torch.autograd.grad (torch 2.14: "A leaf node was passed to _will_engine_execute_node"). This
+    dispatch mode applies the same per-operator formulas without module tracking.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class _Counter(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                _Counter.total += formula(*args, **kwargs, out_val=out)
+            return out
+
+    with _Counter():
+        step()
+    return _Counter.total

@@ -18,7 +18,8 @@ def bench_wgan_gp(args, device: torch.device, bf16_rate: float, workdir: Path) -
     """Real images consumed per second by one generator iteration (5 critic updates + 1 generator update)."""
     from advlab.models.gan import build_gan_models
     from advlab.training.gan import GANTrainer, load_gan_config, load_gan_data
-    from benchmarks.train_throughput import alternate, count_flops
+    from benchmarks.common import count_flops
+    from benchmarks.train_throughput import alternate
 
     config = load_gan_config(None, {"loss": "wgan-gp", "data": "mnist-5k", "image_size": 64, "batch_size": BATCH, "device": str(device)})
     data = load_gan_data(config)

@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.common import PNGDataset, endless, machine_description, matmul_flops_per_second, synchronize, write_png_folder
+from benchmarks.common import PNGDataset, count_flops, endless, machine_description, matmul_flops_per_second, synchronize, write_png_folder
 
 
 def alternate(reference_window, advlab_window, *, rounds: int) -> tuple[float, float]:
@@ -30,13 +29,6 @@ def alternate(reference_window, advlab_window, *, rounds: int) -> tuple[float, f
         reference_rates.append(reference_window())
         advlab_rates.append(advlab_window())
     return statistics.median(reference_rates), statistics.median(advlab_rates)
-
-
-def count_flops(step) -> int:
-    """FLOPs of one call of `step` (forward and backward) as torch.utils.flop_counter counts them."""
-    with FlopCounterMode(display=False) as counter:
-        step()
-    return counter.get_total_flops()
 
 
 def bench_dann(args, device: torch.device, bf16_rate: float, workdir: Path) -> dict[str, float]:
