@@ -1,6 +1,7 @@
 """GAN commands end to end: train, generate and eval on the embedded digits and a CelebA-layout folder."""
 
 import json
+import os
 import socket
 import urllib.request
 
@@ -166,3 +167,42 @@ def test_dry_run_prints_resolved_config(capsys, data_cache):
     assert "critic_norm: layer" in out  # auto, resolved for wgan-gp
     assert "optimizer: adam" in out
     assert "adam_beta2: 0.9" in out
+
+
+def test_report_section_links_figures_and_runs(acgan_run, tmp_path):
+    from advlab.viz.gan_figures import render_gan_report_section
+
+    report_dir = tmp_path / "report"
+    report_dir.mkdir()
+    markdown, html_fragment = render_gan_report_section([acgan_run], report_dir)
+    for suffix in ("grid", "classes", "curves"):
+        assert (report_dir / "gan" / f"{acgan_run.name}-{suffix}.png").is_file(), suffix
+    with Image.open(report_dir / "gan" / f"{acgan_run.name}-classes.png") as image:
+        assert image.size == (10 * 34 + 2, 10 * 34 + 2)  # ten rows (classes 0..9) of ten
+    with Image.open(report_dir / "gan" / f"{acgan_run.name}-grid.png") as image:
+        assert image.size == (8 * 34 + 2, 4 * 34 + 2)
+    run_link = os.path.relpath(acgan_run.resolve(), report_dir.resolve())
+    records = [json.loads(line) for line in (acgan_run / "metrics.jsonl").read_text().splitlines()]
+    final_fd = [record["fd"] for record in records if "fd" in record][-1]
+    assert f"[{final_fd:.4g}]({run_link}/metrics.jsonl)" in markdown
+    assert f"[{acgan_run.name}]({run_link})" in markdown
+    assert f"](gan/{acgan_run.name}-classes.png)" in markdown
+    assert "<table>" in html_fragment
+    assert "control_accuracy" in markdown
+
+
+def test_torchrun_two_processes(tmp_path, data_cache):
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "advlab", "train", "gan", "--conditional", "--loss", "wgan-gp", "--steps", "2", "--out", str(run_dir), *FAST]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records if "critic_loss" in record] == [1, 2]  # rank 0 alone writes
+    assert len([record for record in records if "fd" in record]) == 1
+    checkpoint = torch.load(run_dir / "last.pt", weights_only=False)
+    assert len(checkpoint["noise_rng_states"]) == 2
+    assert not torch.equal(checkpoint["noise_rng_states"][0], checkpoint["noise_rng_states"][1])

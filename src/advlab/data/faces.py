@@ -16,9 +16,9 @@ CelebA images are 178x218 with the face in the middle. They are first cut to a c
 background. Attributes are returned as 0/1 int64, whatever the
 file used (-1/1 in CelebA).
 
-Decoded tensors are cached under `$ADVLAB_CACHE` (see `advlab.data.cache`) with a key made of the
-folder, the sizes and modification times of its label files and image list, and the load options,
-so editing the folder builds a new cache file instead of serving a stale one.
+Decoded tensors are cached under `$ADVLAB_CACHE` (see `advlab.data.cache`). The cache key hashes the
+folder, the sizes and modification times of its label files and image folder, and the load options.
+Editing the folder therefore builds a new cache file instead of serving a stale one.
 """
 
 from __future__ import annotations

@@ -37,22 +37,22 @@ CLASSIFIER_VERSION = 1
 class ClassifierOptions:
     """Architecture and training schedule of the feature classifier."""
 
-    width: int = 32  # channels of the first conv block, doubled at each of the later blocks
-    steps: int = 600  # Adam steps
-    batch_size: int = 128
-    lr: float = 1e-3
+    width: int = 16  # channels of the first conv block, doubled at each of the later blocks
+    steps: int = 1000  # Adam steps
+    batch_size: int = 32
+    lr: float = 2e-3
     holdout_fraction: float = 0.1  # share of the images kept out of training to report accuracy
     seed: int = 0
 
 
 class FeatureClassifier(nn.Module):
-    """CNN: uint8 or [-1, 1] float images (B, 3, S, S) -> logits; `features` gives pooled features (B, 8w).
+    """CNN: uint8 or [-1, 1] float images (B, 3, S, S) -> logits; `features` gives pooled features (B, D).
 
     Four conv blocks (3x3 conv, BatchNorm, ReLU, 2x2 max-pool) for 64x64 images and three for 32x32,
     then global average pooling, like the pool3 features of Inception-v3.
     """
 
-    def __init__(self, *, image_size: int, num_outputs: int, multi_label: bool, width: int = 32):
+    def __init__(self, *, image_size: int, num_outputs: int, multi_label: bool, width: int = 16):
         super().__init__()
         num_blocks = 4 if image_size >= 64 else 3
         channels = [3] + [width * 2**level for level in range(num_blocks)]
@@ -72,7 +72,7 @@ class FeatureClassifier(nn.Module):
     def features(self, images: torch.Tensor) -> torch.Tensor:
         if images.dtype == torch.uint8:
             images = normalize(images)
-        return self.blocks(images).mean(dim=(2, 3))  # (B, 8w, s, s) -> (B, 8w)
+        return self.blocks(images).mean(dim=(2, 3))  # (B, D, s, s) -> (B, D), D = 4w at 32x32, 8w at 64x64
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))

@@ -75,11 +75,17 @@ class FeatureSpaceMetrics:
         self.num_real = len(real_images)
         self.kid_subset_size = kid_subset_size
         features = _PrecomputedFeatures(int(feature_extractor.num_features))
-        self.frechet = FrechetInceptionDistance(feature=features, reset_real_features=False).to(device)
+        # sync_on_compute=False: under torchrun only rank 0 evaluates, and a synchronising compute()
+        # would wait forever for the other ranks to join its all_gather.
+        self.frechet = FrechetInceptionDistance(feature=features, reset_real_features=False, sync_on_compute=False).to(device)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*will save all extracted features.*")  # a few MB here
             self.kid = KernelInceptionDistance(
-                feature=features, subsets=kid_subsets, subset_size=max(2, min(kid_subset_size, self.num_real)), reset_real_features=False
+                feature=features,
+                subsets=kid_subsets,
+                subset_size=max(2, min(kid_subset_size, self.num_real)),
+                reset_real_features=False,
+                sync_on_compute=False,
             ).to(device)
         real_features = self.extract(real_images)
         self.frechet.update(real_features, real=True)

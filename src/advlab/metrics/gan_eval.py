@@ -4,10 +4,10 @@ For an ACGAN generator two more numbers measure whether the condition works:
 
 - control_accuracy: the share of generated images that the feature classifier reads as having the
   requested class, or the requested value of the conditioning attribute.
-- for a binary attribute, pairs (same noise, attribute off and on): `pair_flip_rate`, the share of
-  pairs read as off then on; `pair_other_attribute_change`, the mean absolute change of the
-  classifier's probabilities for every other attribute (0 when nothing but the attribute changes);
-  and `pair_pixel_l1`, the mean absolute pixel difference on a 0..1 scale.
+- pair metrics, for a binary attribute, on pairs that share their noise and set the attribute off
+  and on. `pair_flip_rate` is the share of pairs read as off, then on. `pair_other_attribute_change`
+  is the mean absolute change of the classifier's probabilities for every other attribute, 0 when
+  nothing but the attribute changes. `pair_pixel_l1` is the mean absolute pixel difference (0..1).
 """
 
 from __future__ import annotations

@@ -18,10 +18,11 @@ normalisation, as in DCGAN. Its other layers use `critic_norm`:
   normalisation because its penalty is defined per sample, and batch statistics couple the samples.
 - "none": no normalisation.
 
-The ACGAN networks (Odena et al., 2017, "Conditional Image Synthesis with Auxiliary Classifier GANs")
-feed the noise concatenated with the condition vector through Linear(noise + condition, 8w*4*4),
-BatchNorm and ReLU into the same transposed-convolution stack, and put two linear heads on the
-flattened critic trunk: one adversarial logit and one attribute head.
+The ACGAN networks come from Odena et al., 2017, "Conditional Image Synthesis with Auxiliary
+Classifier GANs". The generator feeds the noise, concatenated with the condition vector, through
+Linear(noise + condition, 8w*4*4), BatchNorm and ReLU into the same transposed-convolution stack.
+The discriminator puts two linear heads on the flattened critic trunk: one adversarial logit and
+one attribute head.
 """
 
 from __future__ import annotations
@@ -232,7 +233,7 @@ def build_gan_models(
 class Conditioning:
     """What an ACGAN generator is conditioned on: nothing, one of K classes, or one binary attribute.
 
-    The condition vector is one-hot (B, K) for classes and the 0/1 value (B, 1) for an attribute; the
+    The condition vector is one-hot (B, K) for classes and the 0/1 value (B, 1) for an attribute. The
     discriminator's attribute head has K logits for classes and one logit for an attribute.
     """
 

@@ -12,7 +12,7 @@ channels_last; forward passes run under bf16 autocast where the hardware has nat
 (||grad|| - 1)^2 term is a small difference of numbers near 1, which bf16's 8-bit mantissa resolves
 only to about 0.4%. Losses stay on the device and are read (`.item()`) only every `log_every` steps.
 
-Distributed: under `torchrun --nproc_per_node N` every process holds the whole dataset, takes its
+Distributed: under `torchrun --nproc_per_node N` every process keeps the whole dataset in memory, takes its
 own share of each global batch of `batch_size` images, and averages gradients through
 DistributedDataParallel (gloo on the CPU, NCCL on CUDA). Rank 0 alone writes logs, checkpoints,
 figures and metrics.
@@ -100,7 +100,7 @@ class GANConfig:
     eval_samples: int = 2000  # generated images per evaluation
     eval_real_max: int = 10000  # real images in the reference statistics
     checkpoint_every: int = 500
-    classifier_steps: int = 600  # training steps of the metric's feature classifier
+    classifier_steps: int = 1000  # training steps of the metric's feature classifier
     # execution
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: Literal["auto", "bf16", "fp32"] = "auto"  # auto: bf16 where the hardware runs it natively
@@ -283,10 +283,11 @@ class GANTrainer:
         self.critic_train: nn.Module = self.critic
         if context.enabled:
             device_ids = [device.index] if device.type == "cuda" else None
-            # broadcast_buffers=False: the critic runs several forwards per update, and a buffer
-            # broadcast between them would modify BatchNorm statistics that autograd saved.
-            self.generator_train = DistributedDataParallel(self.generator, device_ids=device_ids, broadcast_buffers=False)
-            self.critic_train = DistributedDataParallel(self.critic, device_ids=device_ids, broadcast_buffers=False)
+            # forward_sync_buffers=False: the critic runs several forwards per update, and a buffer
+            # broadcast between them would modify BatchNorm statistics that autograd saved. Each
+            # rank keeps its own running statistics, and rank 0's are saved.
+            self.generator_train = DistributedDataParallel(self.generator, device_ids=device_ids, forward_sync_buffers=False)
+            self.critic_train = DistributedDataParallel(self.critic, device_ids=device_ids, forward_sync_buffers=False)
         self.critic_for_penalty: nn.Module = self.critic_train
         if config.compile:
             self.generator_train = torch.compile(self.generator_train)
@@ -316,7 +317,10 @@ class GANTrainer:
         """This rank's share of the next global batch: images in [-1, 1] and their labels (or None)."""
         from advlab.data.transforms import normalize
 
-        indices = self.sampler.next_indices().to(self.device)
+        indices = self.sampler.next_indices()
+        if self.device.type == "cuda":
+            # A copy from pinned memory with non_blocking=True does not wait for the GPU, unlike a pageable copy.
+            indices = indices.pin_memory().to(self.device, non_blocking=True)
         images = normalize(self.images[indices]).contiguous(memory_format=self.memory_format)
         labels = None if self.labels is None else self.labels[indices]
         return images, labels
@@ -420,14 +424,20 @@ class GANTrainer:
         self.step += 1
         return stats
 
-    def check_finite(self, last_good: str) -> None:
-        """Raise NonFiniteLossError if any loss so far was NaN or infinite (one host synchronisation)."""
+    def check_finite(self, last_good: str | None) -> None:
+        """Raise NonFiniteLossError if any loss so far was NaN or infinite (one host synchronisation).
+
+        last_good: the last checkpoint written, e.g. "runs/x/last.pt (step 500)", or None if none was.
+        """
         bad_step = int(self.first_nonfinite_step.item())
-        if bad_step >= 0:
-            raise NonFiniteLossError(
-                f"non-finite loss (NaN or inf) at step {bad_step} of {self.config.loss} training: the run stopped; "
-                f"the last good checkpoint is {last_good}, kept intact (resume from it with a lower learning rate)"
-            )
+        if bad_step < 0:
+            return
+        stopped = f"non-finite loss (NaN or inf) at step {bad_step} of {self.config.loss} training, so the run stopped"
+        if last_good is None:
+            raise NonFiniteLossError(f"{stopped} before its first checkpoint: start it again with a lower learning rate")
+        raise NonFiniteLossError(
+            f"{stopped}. The last good checkpoint, {last_good}, is intact: resume from it with a lower learning rate (--set lr_critic=...)"
+        )
 
     # checkpoints
 
@@ -543,6 +553,7 @@ class GANRun:
         values = self.evaluator.evaluate(trainer.ema.model, num_samples=trainer.config.eval_samples,
                                          noise_dim=trainer.config.noise_dim, seed=EVAL_NOISE_SEED)
         record = {"step": trainer.step, **{name: round(value, 6) for name, value in values.items()},
+                  "classifier_holdout_accuracy": round(self.evaluator.classifier_info["holdout_accuracy"], 4),
                   "eval_seconds": round(time.perf_counter() - started, 2)}
         self.metrics.write(record)
         for name, value in values.items():
@@ -618,11 +629,8 @@ def _fit(trainer: GANTrainer, run: GANRun | None, logger) -> None:
     from tqdm import tqdm
 
     config = trainer.config
-    last_good = f"{run.run_dir / runs.LAST_CHECKPOINT}" if run else runs.LAST_CHECKPOINT
-    if trainer.step > 0 and run:
-        last_good += f" (step {trainer.step})"
-    elif run:
-        last_good = "none (no checkpoint was saved yet)"
+    checkpoint_path = run.run_dir / runs.LAST_CHECKPOINT if run else Path(runs.LAST_CHECKPOINT)
+    last_good = f"{checkpoint_path} (step {trainer.step})" if trainer.step > 0 else None  # resumed from last.pt
     progress = tqdm(total=config.steps, initial=trainer.step, disable=run is None, dynamic_ncols=True, desc="gan")
     images_per_step = config.batch_size * config.n_critic
     interval_started, interval_steps = time.perf_counter(), 0
@@ -644,17 +652,20 @@ def _fit(trainer: GANTrainer, run: GANRun | None, logger) -> None:
                 progress.set_postfix(**postfix, img_s=f"{images_per_second:.0f}")
             interval_started, interval_steps = time.perf_counter(), 0
 
-        on_checkpoint = step % config.checkpoint_every == 0 or final
-        if run is not None and ((config.sample_every and step % config.sample_every == 0) or final):
+        sample_now = bool(config.sample_every and step % config.sample_every == 0) or final
+        evaluate_now = bool(config.eval_every and step % config.eval_every == 0) or final
+        checkpoint_now = step % config.checkpoint_every == 0 or final
+        if sample_now or evaluate_now or checkpoint_now:
+            trainer.check_finite(last_good)  # no figure, metric or checkpoint from diverged weights
+        if run is not None and sample_now:
             run.save_samples()
-        if run is not None and ((config.eval_every and step % config.eval_every == 0) or final):
+        if run is not None and evaluate_now:
             run.evaluate()
-        if on_checkpoint:
-            trainer.check_finite(last_good)
+        if checkpoint_now:
             noise_rng_states = _gather_noise_rng_states(trainer)
             if run is not None:
                 run.save_last(noise_rng_states)
-                last_good = f"{run.run_dir / runs.LAST_CHECKPOINT} (step {step})"
+            last_good = f"{checkpoint_path} (step {step})"
     progress.close()
 
     if run is not None:
