@@ -70,6 +70,19 @@ def collect_uda_results(run_dirs: list[Path]) -> list[UDARunResult]:
     return results
 
 
+# The demo's pairs first, in the order of the classic study they stand for; any other pair after them.
+PAIR_ORDER = (
+    ("optdigits", "mnistm-lite"), ("mnistm-lite", "syndigits"), ("syndigits", "optdigits"),
+    ("usps", "mnistm"), ("mnistm", "svhn"), ("svhn", "usps"),
+)
+
+
+def ordered_pairs(results: list[UDARunResult]) -> list[tuple[str, str]]:
+    pairs = {(r.source, r.target) for r in results}
+    known = [pair for pair in PAIR_ORDER if pair in pairs]
+    return known + sorted(pairs - set(known))
+
+
 def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path, base)).as_posix()
 
@@ -92,7 +105,7 @@ def _format_cell(cell: list[UDARunResult], base: Path) -> tuple[str, str]:
 
 def uda_table(results: list[UDARunResult], base: Path) -> ReportPart:
     part = ReportPart()
-    pairs = sorted({(r.source, r.target) for r in results}, key=lambda pair: min(str(r.run_dir) for r in results if (r.source, r.target) == pair))
+    pairs = ordered_pairs(results)
     headers = ["Source → target"] + [label for _, label in METHOD_COLUMNS]
     part.markdown += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     part.html += ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
@@ -115,8 +128,7 @@ def uda_figures(results: list[UDARunResult], base: Path, out_dir: Path) -> Repor
     from advlab.viz.curves import plot_uda_curves
 
     part = ReportPart()
-    pairs = sorted({(r.source, r.target) for r in results})
-    for source, target in pairs:
+    for source, target in ordered_pairs(results):
         pair_runs = [r for r in results if (r.source, r.target) == (source, target)]
         title = f"{source} → {target}"
         part.markdown += [f"### {title}", ""]

@@ -214,7 +214,7 @@ def train_uda(config: UDAConfig, run_dir: Path, *, resume: bool = False, data: D
     elif is_main:
         runs.atomic_write_text(run_dir / runs.CONFIG_FILE, dump_yaml(config))
 
-    log = IntervalLog(run_dir, total_steps=config.steps, start_step=trainer.step, images_per_step=2 * config.batch_size,
+    log = IntervalLog(run_dir, total_steps=config.steps, start_step=trainer.step, images_per_step=config.batch_size * (1 if config.method in ("source-only", "target-only") else 2),
                       resume_step=resume_step, is_main=is_main, logger=logger, description=config.method, show_progress=show_progress)
     logger.info(
         "training %s: %s -> %s, %d steps, batch %d per domain, device %s, precision %s, %d process(es)",
