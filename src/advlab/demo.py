@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from advlab import runs
-from advlab.config import build_config, read_yaml_mapping
+from advlab.config import build_config, config_to_dict, read_yaml_mapping
+from advlab.errors import UserError
 from advlab.methods.uda import UDA_METHODS
 from advlab.training.uda_config import UDAConfig
 
@@ -22,7 +23,7 @@ CLASSIC_PAIRS = (("usps", "mnistm"), ("mnistm", "svhn"), ("svhn", "usps"))
 TSNE_METHODS = ("source-only", "dann", "dan")
 
 
-def run_uda_study(out_dir: Path, pairs, *, seeds: list[int], data_root: str | None, tsne_per_domain: int, log) -> list[Path]:
+def run_uda_study(out_dir: Path, pairs, *, seeds: list[int], data_root: str | None, tsne_per_domain: int, steps: int | None, log) -> list[Path]:
     """Train every method on every pair (skipping finished runs, resuming interrupted ones)."""
     from advlab.analysis import tsne_run
     from advlab.training.uda import train_uda
@@ -32,9 +33,11 @@ def run_uda_study(out_dir: Path, pairs, *, seeds: list[int], data_root: str | No
         for method in UDA_METHODS:
             for seed in seeds:
                 config = build_config(
-                    UDAConfig, read_yaml_mapping(f"uda-{source}-{target}"), {"method": method, "seed": seed, "data_root": data_root}
+                    UDAConfig, read_yaml_mapping(f"uda-{source}-{target}"), {"method": method, "seed": seed, "data_root": data_root},
+                    {"steps": steps} if steps else {},
                 )
                 run_dir = out_dir / "uda" / f"{source}-{target}" / f"{method}-s{seed}"
+                _check_same_settings(run_dir, config_to_dict(config))
                 if (run_dir / "results.json").exists():
                     log(f"skip {run_dir} (finished)")
                 elif (run_dir / runs.LAST_CHECKPOINT).exists():
@@ -50,14 +53,27 @@ def run_uda_study(out_dir: Path, pairs, *, seeds: list[int], data_root: str | No
     return run_dirs
 
 
-def run_gan_demo(out_dir: Path, log) -> list[Path]:
+def _check_same_settings(run_dir: Path, expected: dict) -> None:
+    """Reject a demo folder whose run was made with other settings, instead of reusing or overwriting it."""
+    if not (run_dir / runs.CONFIG_FILE).exists():
+        return
+    saved = runs.read_run_config(run_dir)
+    changed = sorted(key for key in expected if saved.get(key) != expected[key])
+    if changed:
+        raise UserError(
+            f"{run_dir} holds a run made with other settings ({', '.join(changed)}): give the demo another --out folder"
+        )
+
+
+def run_gan_demo(out_dir: Path, *, steps: int | None, log) -> list[Path]:
     """Train the demo WGAN-GP and ACGAN on the embedded digits (skipped if finished)."""
     from advlab.training.gan import load_gan_config, run_gan
 
     run_dirs = []
     for preset in ("gan-digits-wgan-gp", "gan-digits-acgan"):
         run_dir = out_dir / "gan" / preset.removeprefix("gan-")
-        config = load_gan_config(preset)
+        config = load_gan_config(preset, {"steps": steps})
+        _check_same_settings(run_dir, config_to_dict(config))
         if (run_dir / runs.FINAL_MODEL).exists():
             log(f"skip {run_dir} (finished)")
         elif (run_dir / runs.LAST_CHECKPOINT).exists():
@@ -71,7 +87,15 @@ def run_gan_demo(out_dir: Path, log) -> list[Path]:
     return run_dirs
 
 
-def run_demo(out_dir: Path, *, data_root: str | None = None, seeds: list[int] | None = None, gan: bool = True, tsne_per_domain: int = 500) -> Path:
+def run_demo(
+    out_dir: Path,
+    *,
+    data_root: str | None = None,
+    seeds: list[int] | None = None,
+    gan: bool = True,
+    tsne_per_domain: int = 500,
+    steps: int | None = None,
+) -> Path:
     """Run the study into `out_dir` and return the path of report.md."""
     import resource
 
@@ -83,11 +107,11 @@ def run_demo(out_dir: Path, *, data_root: str | None = None, seeds: list[int] | 
     out_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
 
-    run_uda_study(out_dir, pairs, seeds=seeds or [0], data_root=data_root, tsne_per_domain=tsne_per_domain, log=logger.info)
+    run_uda_study(out_dir, pairs, seeds=seeds or [0], data_root=data_root, tsne_per_domain=tsne_per_domain, steps=steps, log=logger.info)
     timings["uda_seconds"] = round(time.perf_counter() - started, 1)
     if gan and not data_root:
         gan_started = time.perf_counter()
-        run_gan_demo(out_dir, logger.info)
+        run_gan_demo(out_dir, steps=steps, log=logger.info)
         timings["gan_seconds"] = round(time.perf_counter() - gan_started, 1)
 
     timings["total_seconds"] = round(time.perf_counter() - started, 1)

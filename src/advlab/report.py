@@ -181,14 +181,11 @@ def write_report(runs_dir: Path, out_dir: Path | None = None, *, extra_notes: li
 
     gan_runs = found.get("gan", [])
     if gan_runs:
-        try:
-            from advlab.viz.gan_figures import render_gan_report_section
-        except ModuleNotFoundError:
-            render_gan_report_section = None
-        if render_gan_report_section is not None:
-            markdown, html_fragment = render_gan_report_section(gan_runs, out_dir)
-            report.markdown.append(markdown)
-            report.html.append(html_fragment)
+        from advlab.viz.gan_figures import render_gan_report_section
+
+        markdown, html_fragment = render_gan_report_section(gan_runs, out_dir)
+        report.markdown.append(markdown)
+        report.html.append(html_fragment)
 
     report.html.append("</body></html>")
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"

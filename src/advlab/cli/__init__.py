@@ -25,7 +25,6 @@ COMMAND_MODULES = [
     "generate",
     "report",
     "demo",
-    "bench",
 ]
 
 
@@ -44,13 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"advlab {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"advlab.cli.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"advlab.cli.{name}":
-                raise
-            continue  # that command group is not part of this build
-        module.register(subparsers)
+        importlib.import_module(f"advlab.cli.{name}").register(subparsers)
     return parser
 
 

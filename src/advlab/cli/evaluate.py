@@ -12,12 +12,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--domain", action="append", help="domain to evaluate on (repeatable; default: the run's source and target)")
     parser.add_argument("--split", default="test", choices=["train", "test"], help="split to evaluate on (default: test)")
     parser.add_argument("--data-root", help="folder with on-disk datasets (default: the run's data_root)")
+    parser.add_argument("--samples", type=int, help="GAN runs: generated images per metric (default: the run's eval_samples)")
+    parser.add_argument("--inception-weights", help="GAN runs: Inception weights file for the standard FID/KID (never downloaded)")
     parser.set_defaults(handler=run_eval)
 
 
 def run_eval(args: argparse.Namespace) -> int:
     from advlab import runs
 
+    from advlab.errors import UserError
+
+    if args.samples is not None and args.samples < 2:
+        raise UserError(f"invalid --samples {args.samples}: give at least 2 generated images")
     run_dir = runs.require_run_dir(args.run_dir)
     kind = runs.read_run_config(run_dir).get("kind")
     if kind == "gan":

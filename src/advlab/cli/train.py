@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 from pathlib import Path
 
 from advlab.config import build_config, dump_yaml, parse_set_items, preset_names, read_yaml_mapping
+from advlab.cli import train_gan
 from advlab.errors import UserError
 
 
@@ -26,13 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_run_options(uda)
     uda.set_defaults(handler=run_train_uda)
 
-    try:
-        train_gan = importlib.import_module("advlab.cli.train_gan")
-    except ModuleNotFoundError as error:
-        if error.name != "advlab.cli.train_gan":
-            raise
-    else:
-        train_gan.register(kinds)
+    train_gan.register(kinds)
 
 
 def add_common_run_options(parser: argparse.ArgumentParser) -> None:

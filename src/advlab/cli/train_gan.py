@@ -83,7 +83,7 @@ def _train(start, diverged_error: type[Exception]) -> int:
 def evaluate_gan_run(run_dir: Path, args: argparse.Namespace) -> int:
     """Score a GAN run's EMA generator (best.pt, else model.pt or last.pt); print and save eval.json.
 
-    Reads `args.samples` and `args.inception_weights` when the parser defines them.
+    Reads `args.samples` and `args.inception_weights` from the `advlab eval` parser.
     """
     import torch
 
@@ -95,7 +95,7 @@ def evaluate_gan_run(run_dir: Path, args: argparse.Namespace) -> int:
     from advlab.training.gan import EVAL_FILE, EVAL_NOISE_SEED, load_gan_data, load_trained_generator
 
     generator, config, conditioning, state = load_trained_generator(run_dir)
-    num_samples = getattr(args, "samples", None) or config.eval_samples
+    num_samples = args.samples or config.eval_samples
     data = load_gan_data(config)
     results: dict = {"checkpoint": state["path"], "step": state.get("step"), "num_samples": num_samples}
     if data.classifier_labels is None:
@@ -109,7 +109,7 @@ def evaluate_gan_run(run_dir: Path, args: argparse.Namespace) -> int:
         results.update(evaluator.evaluate(generator, num_samples=num_samples, noise_dim=config.noise_dim, seed=EVAL_NOISE_SEED))
         results["classifier_holdout_accuracy"] = evaluator.classifier_info["holdout_accuracy"]
 
-    explicit = getattr(args, "inception_weights", None)
+    explicit = args.inception_weights
     weights = inception_weights_path(explicit)
     if weights is None:
         print(inception_missing_notice(explicit))
