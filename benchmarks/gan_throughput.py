@@ -14,14 +14,15 @@ N_CRITIC = 5
 GP_WEIGHT = 10.0
 
 
-def bench_wgan_gp(args, device: torch.device, bf16_rate: float, workdir: Path) -> dict[str, float]:
+def bench_wgan_gp(args, device: torch.device, bf16_rate: float, workdir: Path, *, gp_fp32: bool = True) -> dict[str, float]:
     """Real images consumed per second by one generator iteration (5 critic updates + 1 generator update)."""
     from advlab.models.gan import build_gan_models
     from advlab.training.gan import GANTrainer, load_gan_config, load_gan_data
     from benchmarks.common import count_flops
     from benchmarks.train_throughput import alternate
 
-    config = load_gan_config(None, {"loss": "wgan-gp", "data": "mnist-5k", "image_size": 64, "batch_size": BATCH, "device": str(device)})
+    config = load_gan_config(None, {"loss": "wgan-gp", "data": "mnist-5k", "image_size": 64, "batch_size": BATCH, "device": str(device),
+                                    "gp_fp32": gp_fp32})
     data = load_gan_data(config)
     trainer = GANTrainer(config, data, device=device)
 

@@ -158,12 +158,14 @@ def main() -> None:
         if not args.skip_gan:
             from benchmarks.gan_throughput import bench_wgan_gp
 
-            gan = bench_wgan_gp(args, device, bf16_rate, Path(workdir) / "gan")
-            print(
-                f"WGAN-GP (batch 64, 64x64x3, 5 critic steps per generator step): reference {gan['reference_samples_per_s']:.0f} "
-                f"real samples/s, advlab {gan['advlab_samples_per_s']:.0f}, ratio {gan['ratio']:.2f}x; "
-                f"{100 * gan['share_of_bf16_matmul']:.0f}% of the bf16 matmul rate"
-            )
+            for gp_fp32 in (True, False):
+                gan = bench_wgan_gp(args, device, bf16_rate, Path(workdir) / f"gan-{gp_fp32}", gp_fp32=gp_fp32)
+                print(
+                    f"WGAN-GP (batch 64, 64x64x3, 5 critic steps per generator step, penalty in {'fp32' if gp_fp32 else 'bf16'}): "
+                    f"reference {gan['reference_samples_per_s']:.0f} real samples/s, advlab {gan['advlab_samples_per_s']:.0f}, "
+                    f"ratio {gan['ratio']:.2f}x; {gan['flops_per_step'] / 1e9:.1f} GFLOP per generator step, "
+                    f"{100 * gan['share_of_bf16_matmul']:.0f}% of the bf16 matmul rate"
+                )
     if not args.skip_tsne:
         tsne = bench_tsne()
         print(

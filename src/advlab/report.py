@@ -1,8 +1,8 @@
 """`advlab report`: Markdown and HTML summary of a folder of runs.
 
-The domain adaptation table has one row per (source, target) pair and one column per method; a
-cell is the target test accuracy of the final model, the mean and standard deviation when several
-seeds ran, and every number links to the run folder that produced it.
+The domain adaptation table has one row per (source, target) pair and one column per method. A
+cell is the target test accuracy of the final model, or the mean and standard deviation when
+several seeds ran. Every number links to the run folder that produced it.
 """
 
 from __future__ import annotations
