@@ -38,7 +38,7 @@ def test_demo_rejects_folder_with_other_settings(tmp_path, capsys):
     run_dir.mkdir(parents=True)
     (run_dir / "config.yaml").write_text("kind: uda\nsteps: 999\n")
     assert main(["demo", "--out", str(tmp_path), "--steps", "2", "--no-gan"]) == 2
-    assert "holds a run made with other settings" in capsys.readouterr().err
+    assert "contains a run made with other settings" in capsys.readouterr().err
 
 
 def _fake_run(folder, method, seed, accuracy):

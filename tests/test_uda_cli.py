@@ -186,7 +186,7 @@ def test_bad_input_one_line_status_2(tmp_path, monkeypatch, capsys, argv, fragme
 def test_out_folder_of_existing_run_is_kept(dann_run, capsys):
     before = {path.name: path.stat().st_mtime_ns for path in dann_run.iterdir()}
     assert train(dann_run, "dann", 2) == 2
-    assert "already holds a run" in _one_error_line(capsys)
+    assert "already contains a run" in _one_error_line(capsys)
     assert {path.name: path.stat().st_mtime_ns for path in dann_run.iterdir()} == before
 
 

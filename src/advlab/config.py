@@ -152,7 +152,7 @@ def dump_yaml(config: Any) -> str:
 
 
 def require(condition: bool, message: str) -> None:
-    """Raise a UserError with `message` unless `condition` holds (a check of user input, unlike assert)."""
+    """Raise a UserError with `message` unless `condition` is true (a check of user input, unlike assert)."""
     if not condition:
         raise UserError(message)
 

@@ -61,7 +61,7 @@ def _check_same_settings(run_dir: Path, expected: dict) -> None:
     changed = sorted(key for key in expected if saved.get(key) != expected[key])
     if changed:
         raise UserError(
-            f"{run_dir} holds a run made with other settings ({', '.join(changed)}): give the demo another --out folder"
+            f"{run_dir} contains a run made with other settings ({', '.join(changed)}): give the demo another --out folder"
         )
 
 

@@ -1,6 +1,6 @@
 """Run folders: resolved config, metrics (JSONL), log, TensorBoard events and atomic checkpoints.
 
-A run folder holds everything needed to trace a reported number back to the run that made it:
+A run folder contains everything needed to trace a reported number back to the run that made it:
 
     config.yaml      resolved configuration (after presets, flags and --set)
     metrics.jsonl    one JSON object per logged step or evaluation
@@ -79,7 +79,7 @@ def next_run_dir(root: Path, description: str) -> Path:
 
 
 def prepare_new_run_dir(out: str | Path | None, description: str, default_root: str | Path = "runs") -> Path:
-    """Create the folder for a new run; refuse one that already holds a run, so nothing saved is lost."""
+    """Create the folder for a new run; refuse one that already contains a run, so nothing saved is lost."""
     if out is None:
         run_dir = next_run_dir(Path(default_root), description)
     else:
@@ -88,7 +88,7 @@ def prepare_new_run_dir(out: str | Path | None, description: str, default_root: 
             raise UserError(f"--out {run_dir} is a file: give a folder path")
         if (run_dir / CONFIG_FILE).exists() or (run_dir / LAST_CHECKPOINT).exists():
             raise UserError(
-                f"{run_dir} already holds a run: continue it with --resume {run_dir}, or pick another --out folder"
+                f"{run_dir} already contains a run: continue it with --resume {run_dir}, or pick another --out folder"
             )
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -128,7 +128,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def checkpoint_metadata(config_dict: dict[str, Any]) -> dict[str, Any]:
-    """Fields stored in every checkpoint so that a file on its own tells how it was made."""
+    """Fields stored in every checkpoint so that each file records how it was made."""
     return {
         "advlab_version": __version__,
         "torch_version": torch.__version__,
