@@ -101,3 +101,16 @@ def count_flops(step) -> int:
     with _Counter():
         step()
     return _Counter.total
+
+
+def throughput_summary(reference_rate: float, advlab_rate: float, *, flops_per_step: int, images_per_step: int, bf16_rate: float) -> dict[str, float]:
+    """Rates of both sides, their ratio, and advlab's achieved FLOP rate as a share of the bf16 matmul rate."""
+    achieved = flops_per_step / (images_per_step / advlab_rate)
+    return {
+        "reference_samples_per_s": reference_rate,
+        "advlab_samples_per_s": advlab_rate,
+        "ratio": advlab_rate / reference_rate,
+        "flops_per_step": flops_per_step,
+        "achieved_flops_per_s": achieved,
+        "share_of_bf16_matmul": achieved / bf16_rate,
+    }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import PNGDataset, endless, synchronize, write_png_folder
+from benchmarks.common import PNGDataset, endless, synchronize, throughput_summary, write_png_folder
 
 BATCH = 64
 N_CRITIC = 5
@@ -69,12 +69,4 @@ def bench_wgan_gp(args, device: torch.device, bf16_rate: float, workdir: Path, *
     trainer.train_step()
     reference_rate, advlab_rate = alternate(lambda: window(reference_step), lambda: window(trainer.train_step), rounds=args.rounds)
     flops = count_flops(trainer.train_step)
-    achieved = flops / (BATCH * N_CRITIC / advlab_rate)
-    return {
-        "reference_samples_per_s": reference_rate,
-        "advlab_samples_per_s": advlab_rate,
-        "ratio": advlab_rate / reference_rate,
-        "flops_per_step": flops,
-        "achieved_flops_per_s": achieved,
-        "share_of_bf16_matmul": achieved / bf16_rate,
-    }
+    return throughput_summary(reference_rate, advlab_rate, flops_per_step=flops, images_per_step=BATCH * N_CRITIC, bf16_rate=bf16_rate)

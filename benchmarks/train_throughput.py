@@ -19,7 +19,16 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import PNGDataset, count_flops, endless, machine_description, matmul_flops_per_second, synchronize, write_png_folder
+from benchmarks.common import (
+    PNGDataset,
+    count_flops,
+    endless,
+    machine_description,
+    matmul_flops_per_second,
+    synchronize,
+    throughput_summary,
+    write_png_folder,
+)
 
 
 def alternate(reference_window, advlab_window, *, rounds: int) -> tuple[float, float]:
@@ -78,16 +87,7 @@ def bench_dann(args, device: torch.device, bf16_rate: float, workdir: Path) -> d
     reference_rate, advlab_rate = alternate(lambda: window(reference_step), lambda: window(trainer.train_step), rounds=args.rounds)
 
     flops = count_flops(trainer.train_step)
-    step_seconds = 2 * batch / advlab_rate
-    achieved = flops / step_seconds
-    return {
-        "reference_samples_per_s": reference_rate,
-        "advlab_samples_per_s": advlab_rate,
-        "ratio": advlab_rate / reference_rate,
-        "flops_per_step": flops,
-        "achieved_flops_per_s": achieved,
-        "share_of_bf16_matmul": achieved / bf16_rate,
-    }
+    return throughput_summary(reference_rate, advlab_rate, flops_per_step=flops, images_per_step=2 * batch, bf16_rate=bf16_rate)
 
 
 def bench_tsne(points: int = 10_000, dims: int = 2450, seed: int = 0) -> dict[str, float]:

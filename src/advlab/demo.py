@@ -38,19 +38,25 @@ def run_uda_study(out_dir: Path, pairs, *, seeds: list[int], data_root: str | No
                 )
                 run_dir = out_dir / "uda" / f"{source}-{target}" / f"{method}-s{seed}"
                 _check_same_settings(run_dir, config_to_dict(config))
-                if (run_dir / "results.json").exists():
-                    log(f"skip {run_dir} (finished)")
-                elif (run_dir / runs.LAST_CHECKPOINT).exists():
-                    log(f"resume {run_dir}")
-                    train_uda(config, run_dir, resume=True)
-                else:
-                    run_dir.mkdir(parents=True, exist_ok=True)
-                    log(f"train {method} {source} -> {target} seed {seed}")
-                    train_uda(config, run_dir)
+                _train_or_resume(run_dir, "results.json", lambda resume: train_uda(config, run_dir, resume=resume),
+                                 f"{method} {source} -> {target} seed {seed}", log)
                 if method in TSNE_METHODS and seed == seeds[0] and not (run_dir / "tsne_domain.png").exists():
                     tsne_run(run_dir, per_domain=tsne_per_domain, data_root=data_root)
                 run_dirs.append(run_dir)
     return run_dirs
+
+
+def _train_or_resume(run_dir: Path, finished_file: str, train, description: str, log) -> None:
+    """Skip a run whose `finished_file` exists, resume one with a last.pt, or start it."""
+    if (run_dir / finished_file).exists():
+        log(f"skip {run_dir} (finished)")
+    elif (run_dir / runs.LAST_CHECKPOINT).exists():
+        log(f"resume {run_dir}")
+        train(True)
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        log(f"train {description}")
+        train(False)
 
 
 def _check_same_settings(run_dir: Path, expected: dict) -> None:
@@ -74,15 +80,7 @@ def run_gan_demo(out_dir: Path, *, steps: int | None, log) -> list[Path]:
         run_dir = out_dir / "gan" / preset.removeprefix("gan-")
         config = load_gan_config(preset, {"steps": steps})
         _check_same_settings(run_dir, config_to_dict(config))
-        if (run_dir / runs.FINAL_MODEL).exists():
-            log(f"skip {run_dir} (finished)")
-        elif (run_dir / runs.LAST_CHECKPOINT).exists():
-            log(f"resume {run_dir}")
-            run_gan(config, run_dir, resume=True)
-        else:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            log(f"train GAN {preset}")
-            run_gan(config, run_dir)
+        _train_or_resume(run_dir, runs.FINAL_MODEL, lambda resume: run_gan(config, run_dir, resume=resume), f"GAN {preset}", log)
         run_dirs.append(run_dir)
     return run_dirs
 
