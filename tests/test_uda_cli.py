@@ -223,3 +223,29 @@ def test_score_missing_file(tmp_path, capsys):
     (tmp_path / "gt.csv").write_text("image_name,label\na.png,1\n")
     assert main(["score", str(tmp_path / "missing.csv"), str(tmp_path / "gt.csv")]) == 2
     assert "missing.csv not found" in _one_error_line(capsys)
+
+
+def test_rejected_run_creates_no_folder(tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["train", "uda", "--source", "nope", "--target", "mnist-5k", "--steps", "1", "--out", str(out)]) == 2
+    assert "nope" in _one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_gan_command_on_uda_run(dann_run, tmp_path, capsys):
+    assert main(["generate", str(dann_run), "--n", "4", "--out", str(tmp_path / "x.png")]) == 2
+    assert "needs a 'gan' one" in _one_error_line(capsys)
+
+
+def test_resume_finished_run_changes_nothing(dann_run, capsys):
+    before = (dann_run / "metrics.jsonl").read_text()
+    assert main(["train", "uda", "--resume", str(dann_run)]) == 0
+    assert "already finished its 20 steps" in capsys.readouterr().out
+    assert (dann_run / "metrics.jsonl").read_text() == before
+
+
+def test_score_empty_csv(tmp_path, capsys):
+    (tmp_path / "pred.csv").write_text("")
+    (tmp_path / "gt.csv").write_text("image_name,label\na.png,1\n")
+    assert main(["score", str(tmp_path / "pred.csv"), str(tmp_path / "gt.csv")]) == 2
+    assert "is empty" in _one_error_line(capsys)

@@ -119,7 +119,9 @@ def read_label_csv(path: Path, *, role: str) -> dict[str, int]:
     with open(path, newline="") as stream:
         reader = csv.reader(stream)
         header = next(reader, None)
-        if header is None or [h.strip() for h in header[:2]] != ["image_name", "label"]:
+        if header is None:
+            raise UserError(f"{role} CSV {path} is empty: write the header 'image_name,label' and one row per image")
+        if [h.strip() for h in header[:2]] != ["image_name", "label"]:
             raise UserError(f"{role} CSV {path} must start with the header 'image_name,label', found {header}")
         labels: dict[str, int] = {}
         for number, row in enumerate(reader, start=2):

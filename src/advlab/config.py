@@ -132,6 +132,12 @@ def build_config(cls: type[ConfigT], *layers: dict[str, Any] | None) -> ConfigT:
     values: dict[str, Any] = {}
     for layer in layers:
         for key, value in (layer or {}).items():
+            expected_kind = fields["kind"].default if "kind" in fields else None
+            if key == "kind" and value != expected_kind:
+                raise UserError(
+                    f"this is a {value!r} run or config, but the command needs a {expected_kind!r} one: "
+                    f"give a {expected_kind} run folder or config file"
+                )
             if key not in fields:
                 known = ", ".join(sorted(fields))
                 raise UserError(f"unknown option {key!r}: known options are {known}")

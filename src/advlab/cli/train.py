@@ -58,7 +58,7 @@ def resolve_uda_config(args: argparse.Namespace):
 
 def run_train_uda(args: argparse.Namespace) -> int:
     from advlab import runs
-    from advlab.training.uda import train_uda
+    from advlab.training.uda import load_uda_data, train_uda
     from advlab.training.uda_config import UDAConfig
 
     if args.resume:
@@ -71,6 +71,10 @@ def run_train_uda(args: argparse.Namespace) -> int:
         if not (run_dir / runs.LAST_CHECKPOINT).exists():
             raise UserError(f"{run_dir} has no {runs.LAST_CHECKPOINT} to resume from: start the run again without --resume")
         config = build_config(UDAConfig, runs.read_run_config(run_dir), parse_set_items(args.sets))
+        saved_step = runs.load_checkpoint(run_dir / runs.LAST_CHECKPOINT)["step"]
+        if saved_step >= config.steps and (run_dir / runs.FINAL_MODEL).exists():
+            print(f"{run_dir} already finished its {config.steps} steps: nothing to resume (raise steps with --set steps=N)")
+            return 0
         train_uda(config, run_dir, resume=True)
         return 0
 
@@ -81,9 +85,10 @@ def run_train_uda(args: argparse.Namespace) -> int:
         print(f"# preset: {preset or 'none'}")
         print(dump_yaml(config), end="")
         return 0
+    data = load_uda_data(config)  # bad data is rejected before a run folder exists
     description = f"uda-{config.method}-{Path(config.source).name}-{Path(config.target).name}"
     run_dir = prepare_run_dir_on_rank0(args.out, description, config.device)
-    train_uda(config, run_dir)
+    train_uda(config, run_dir, data=data)
     if is_main_process():
         print(run_dir)
     return 0

@@ -592,6 +592,10 @@ def run_gan(config: GANConfig, run_dir: Path | None, *, resume: bool = False) ->
     if config.batch_size % context.world_size:
         raise UserError(f"batch_size {config.batch_size} is not divisible by the {context.world_size} processes: change one of them")
 
+    # Data first: bad input is rejected before a run folder exists.
+    runs.seed_everything(config.seed + context.rank)
+    data = load_gan_data(config)
+
     if context.is_main:
         if resume:
             run_dir = runs.require_run_dir(run_dir)
@@ -600,8 +604,6 @@ def run_gan(config: GANConfig, run_dir: Path | None, *, resume: bool = False) ->
             runs.atomic_write_text(run_dir / runs.CONFIG_FILE, dump_yaml(config))
     logger = runs.setup_run_logger(run_dir if context.is_main else None, name="advlab.gan")
 
-    runs.seed_everything(config.seed + context.rank)
-    data = load_gan_data(config)
     trainer = GANTrainer(config, data, device=device, context=context)
     resume_step = None
     if resume:

@@ -33,7 +33,8 @@ def plot_uda_curves(labelled_runs: list[tuple[str, Path]], out_path: Path, *, ti
     right.set_title("transfer loss (DANN domain CE, DAN MK-MMD)", fontsize=9)
     for axes in (left, right):
         axes.set_xlabel("step")
-        axes.legend(fontsize=7)
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(fontsize=7)
         axes.grid(alpha=0.3)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
