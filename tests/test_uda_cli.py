@@ -249,3 +249,12 @@ def test_score_empty_csv(tmp_path, capsys):
     (tmp_path / "gt.csv").write_text("image_name,label\na.png,1\n")
     assert main(["score", str(tmp_path / "pred.csv"), str(tmp_path / "gt.csv")]) == 2
     assert "is empty" in _one_error_line(capsys)
+
+
+def test_run_files_get_default_mode(dann_run):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("config.yaml", "model.pt", "last.pt", "results.json"):
+        assert (dann_run / name).stat().st_mode & 0o777 == 0o666 & ~umask, name

@@ -35,6 +35,13 @@ LAST_CHECKPOINT = "last.pt"
 FINAL_MODEL = "model.pt"
 
 
+def _default_file_mode() -> int:
+    """Mode that open() would give a new file (0o666 less the umask); mkstemp's files start at 0o600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a crash leaves either the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +51,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temporary, _default_file_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -63,6 +71,7 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
         torch.save(obj, temporary)
         with open(temporary, "rb") as stream:
             os.fsync(stream.fileno())
+        os.chmod(temporary, _default_file_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,20 +56,13 @@ def load_or_build(path: Path, build: Callable[[], dict[str, Any]]) -> dict[str, 
 
 
 def save_atomically(data: dict[str, Any], path: Path) -> None:
-    """Write `data` with `torch.save` to a temporary file next to `path`, then rename it into place."""
+    """Write `data` with `torch.save` through a temporary file next to `path`, then rename it into place."""
+    from advlab.runs import atomic_torch_save
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        atomic_torch_save(data, path)
     except OSError as error:
         raise UserError(
             f"cannot write the data cache in {path.parent} ({error.strerror}): "
             f"set {CACHE_ENV_VAR} to a writable folder"
         ) from error
-
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(data, file)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
