@@ -123,3 +123,17 @@ def test_cache_notices_new_labels(tmp_path, data_cache):
     second = load_face_dataset(tmp_path / "course")
     assert first.attribute_column("Male").tolist() == [0, 1]
     assert second.attribute_column("Male").tolist() == [1, 1]
+
+
+def test_course_csv_names_bad_value(tmp_path, data_cache):
+    write_course(tmp_path / "course", [(0, 1), (1, 0)])
+    (tmp_path / "course" / "train.csv").write_text("image_name,Male,Smiling\n0.png,0,1\n1.png,1,x\n")
+    with pytest.raises(UserError, match="line 3: Smiling value 'x' is not an integer"):
+        load_face_dataset(tmp_path / "course")
+
+
+def test_empty_image_folder_named(tmp_path, data_cache):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError) as error:
+        load_face_dataset(tmp_path / "empty")
+    assert str(tmp_path / "empty") in str(error.value)

@@ -157,10 +157,10 @@ def center_crop_resize(image: Image.Image, image_size: int, crop: int | None = N
     return np.asarray(square).transpose(2, 0, 1)  # (S, S, 3) -> (3, S, S)
 
 
-def decode_images(paths: list[Path], image_size: int, crop: int | None = None) -> torch.Tensor:
-    """Decode, crop and resize `paths` in parallel threads into uint8 (N, 3, S, S)."""
+def decode_images(paths: list[Path], image_size: int, crop: int | None = None, *, source: Path | None = None) -> torch.Tensor:
+    """Decode, crop and resize `paths` in parallel threads into uint8 (N, 3, S, S); `source` names the folder in errors."""
     if not paths:
-        raise UserError("no images to load: the folder has no .png, .jpg, .bmp or .webp files")
+        raise UserError(f"no images to load from {source or 'the folder'}: it has no .png, .jpg, .bmp or .webp files")
 
     def read(path: Path) -> np.ndarray:
         try:
@@ -191,7 +191,7 @@ def _load_celeba(root: Path, split: str, image_size: int, crop: int, max_images:
         rows = rows[:max_images]
     names = [name for name, _ in rows]
     attributes = torch.tensor([values for _, values in rows], dtype=torch.int64)
-    images = decode_images([root / CELEBA_IMAGES / name for name in names], image_size, crop)
+    images = decode_images([root / CELEBA_IMAGES / name for name in names], image_size, crop, source=root / CELEBA_IMAGES)
     return ImageSet(images, names, attribute_names, (attributes + 1) // 2, None, "celeba")  # -1/1 -> 0/1
 
 
@@ -256,10 +256,16 @@ def read_label_csv(path: Path) -> tuple[list[str], list[str], list[list[int]]]:
                 continue
             if len(fields) != len(header):
                 raise UserError(f"{path} line {number} has {len(fields)} fields, the header has {len(header)}: fix that line")
-            try:
-                values = [int(float(field)) for index, field in enumerate(fields) if index != name_index]
-            except ValueError:
-                raise UserError(f"{path} line {number} has a label that is not an integer: fix that line") from None
+            values = []
+            for index, field in enumerate(fields):
+                if index == name_index:
+                    continue
+                try:
+                    values.append(int(float(field)))
+                except (ValueError, OverflowError):
+                    raise UserError(
+                        f"{path} line {number}: {header[index]} value {field.strip()!r} is not an integer: fix that line"
+                    ) from None
             names.append(fields[name_index].strip())
             rows.append(values)
     if not rows:
@@ -294,7 +300,7 @@ def _load_course(root: Path, split: str, image_size: int, max_images: int | None
         names = names[:max_images]
         attributes = None if attributes is None else attributes[:max_images]
         classes = None if classes is None else classes[:max_images]
-    images = decode_images([root / split / name for name in names], image_size)
+    images = decode_images([root / split / name for name in names], image_size, source=root / split)
     return ImageSet(images, names, attribute_names, attributes, classes, "course")
 
 
@@ -308,5 +314,5 @@ def _load_folder(root: Path, image_size: int, labels_csv, max_images: int | None
         names = names[:max_images]
         attributes = None if attributes is None else attributes[:max_images]
         classes = None if classes is None else classes[:max_images]
-    images = decode_images([root / name for name in names], image_size)
+    images = decode_images([root / name for name in names], image_size, source=root)
     return ImageSet(images, names, attribute_names, attributes, classes, "folder")
