@@ -116,6 +116,19 @@ def require_run_dir(path: str | Path) -> Path:
     return run_dir
 
 
+def require_resumable_run(path: str | Path, given_flags: dict[str, object]) -> Path:
+    """Check a --resume request: no flags that the saved config fixes, and a run folder with last.pt."""
+    conflicting = [flag for flag, value in given_flags.items() if value is not None]
+    if conflicting:
+        raise UserError(
+            f"--resume continues a run with its saved config, so {', '.join(conflicting)} cannot be given with it (use --set to change options)"
+        )
+    run_dir = require_run_dir(path)
+    if not (run_dir / LAST_CHECKPOINT).exists():
+        raise UserError(f"{run_dir} has no {LAST_CHECKPOINT} to resume from: start the run again without --resume")
+    return run_dir
+
+
 def read_run_config(run_dir: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load((run_dir / CONFIG_FILE).read_text())

@@ -62,14 +62,9 @@ def run_train_uda(args: argparse.Namespace) -> int:
     from advlab.training.uda_config import UDAConfig
 
     if args.resume:
-        extra = [flag for flag, value in (("--source", args.source), ("--target", args.target), ("--method", args.method),
-                 ("--model", args.model), ("--config", args.config), ("--seed", args.seed), ("--steps", args.steps),
-                 ("--out", args.out)) if value is not None]
-        if extra:
-            raise UserError(f"--resume continues a run with its saved config, so {', '.join(extra)} cannot be given with it")
-        run_dir = runs.require_run_dir(args.resume)
-        if not (run_dir / runs.LAST_CHECKPOINT).exists():
-            raise UserError(f"{run_dir} has no {runs.LAST_CHECKPOINT} to resume from: start the run again without --resume")
+        given = {"--source": args.source, "--target": args.target, "--method": args.method, "--model": args.model,
+                 "--config": args.config, "--seed": args.seed, "--steps": args.steps, "--out": args.out}
+        run_dir = runs.require_resumable_run(args.resume, given)
         config = build_config(UDAConfig, runs.read_run_config(run_dir), parse_set_items(args.sets))
         saved_step = runs.load_checkpoint(run_dir / runs.LAST_CHECKPOINT)["step"]
         if saved_step >= config.steps and (run_dir / runs.FINAL_MODEL).exists():

@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from advlab.errors import UserError
 
 
 def register(train_subparsers: argparse._SubParsersAction) -> None:
@@ -48,14 +47,9 @@ def run_train_gan(args: argparse.Namespace) -> int:
     from advlab.training.gan import GANConfig, NonFiniteLossError, load_gan_data, run_gan
 
     if args.resume:
-        conflicting = [flag for flag, value in (("--data", args.data), ("--loss", args.loss), ("--conditional", args.conditional),
-                 ("--attr", args.attr), ("--labels-csv", args.labels_csv), ("--config", args.config), ("--seed", args.seed),
-                 ("--out", args.out)) if value is not None]
-        if conflicting:
-            raise UserError(f"--resume continues a run with its saved config, so {', '.join(conflicting)} cannot be given with it (use --steps or --set)")
-        run_dir = runs.require_run_dir(args.resume)
-        if not (run_dir / runs.LAST_CHECKPOINT).exists():
-            raise UserError(f"{run_dir} has no {runs.LAST_CHECKPOINT} to resume from: start the run again without --resume")
+        given = {"--data": args.data, "--loss": args.loss, "--conditional": args.conditional, "--attr": args.attr,
+                 "--labels-csv": args.labels_csv, "--config": args.config, "--seed": args.seed, "--out": args.out}
+        run_dir = runs.require_resumable_run(args.resume, given)
         steps = {"steps": args.steps} if args.steps is not None else {}
         config = build_config(GANConfig, runs.read_run_config(run_dir), steps, parse_set_items(args.sets)).resolve_defaults()
         return _train(lambda: run_gan(config, run_dir, resume=True), NonFiniteLossError)
