@@ -56,7 +56,7 @@ def write_png_folder(images: torch.Tensor, labels: torch.Tensor, folder: Path) -
 
 
 class PNGDataset(torch.utils.data.Dataset):
-    """What tutorial scripts do: open each PNG with PIL on every access and convert it to a float tensor."""
+    """Dataset in the tutorial style: each access opens a PNG with PIL and converts it to a float tensor."""
 
     def __init__(self, items: list[tuple[Path, int]]):
         from torchvision import transforms

@@ -33,7 +33,11 @@ def evaluate_uda_run(run_dir: Path, domains: list[str] | None = None, *, split: 
         dataset = load_domain(domain, split, data_root=root, image_size=config.image_size, seed=config.data_seed)
         predictions = predict_logits(model, dataset.images, device=device, amp_dtype=amp_dtype).argmax(1)
         confusion = confusion_matrix(dataset.labels, predictions)
-        role = "source" if domain == config.source else "target" if domain == config.target else "other"
+        role = "other"
+        if domain == config.source:
+            role = "source"
+        elif domain == config.target:
+            role = "target"
         results[f"{domain}/{split}"] = {
             "domain": domain,
             "role": role,
@@ -74,7 +78,7 @@ def find_uda_runs(folder: Path) -> list[Path]:
 
 
 def pick_run(folder: Path, target: str | None = None, method: str | None = None) -> Path:
-    """The one UDA run in `folder` (a run folder or a folder of runs) matching --target and --method."""
+    """Find the one UDA run in `folder` (a run folder or a folder of runs) that matches --target and --method."""
     if not folder.is_dir():
         raise UserError(f"run folder {folder} not found: give a folder that 'advlab train uda' or 'advlab demo' wrote")
     found = find_uda_runs(folder)

@@ -7,6 +7,6 @@ other exception is a bug and keeps its traceback.
 
 
 class UserError(Exception):
-    """Bad input: the message names the value and says what to do."""
+    """Bad input whose message names the value and what to do about it."""
 
     exit_status = 2

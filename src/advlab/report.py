@@ -153,7 +153,7 @@ def uda_figures(results: list[UDARunResult], base: Path, out_dir: Path) -> Repor
 def write_report(runs_dir: Path, out_dir: Path | None = None, *, extra_notes: list[str] | None = None) -> tuple[Path, Path]:
     """Write report.md and report.html for the runs below `runs_dir`; return their paths."""
     if not runs_dir.is_dir():
-        raise UserError(f"runs folder {runs_dir} not found: give the folder that holds the run folders")
+        raise UserError(f"runs folder {runs_dir} not found: give the folder that contains the run folders")
     out_dir = out_dir or runs_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     found = discover_runs(runs_dir)

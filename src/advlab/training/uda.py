@@ -52,7 +52,7 @@ def load_uda_data(config: UDAConfig) -> DomainData:
 
 
 class UDAObjective(nn.Module):
-    """The network and its method's loss as one module, so DistributedDataParallel sees every pass."""
+    """Network and method loss as one module, so that DistributedDataParallel wraps every forward pass."""
 
     def __init__(self, model: DigitClassifierNet, method: str, trade_off: float):
         super().__init__()
